@@ -80,11 +80,13 @@ def _pop_config_flag(argv: list[str]) -> str | None:
 
 
 def parse_config(
-    dataclass_types: Sequence[type], args: Sequence[str] | None = None
+    dataclass_types: Sequence[type], args: Sequence[str] | None = None,
+    return_recipe: bool = False,
 ) -> tuple[Any, ...]:
     """Parse ``--config x.yaml`` plus command-line overrides into instances of ``dataclass_types``.
 
-    Unknown command-line flags are an error too (argparse names them).
+    Unknown command-line flags are an error too (argparse names them). With ``return_recipe``
+    the recipe path (or ``None``) is appended to the returned tuple.
     """
     argv = list(sys.argv[1:] if args is None else args)
     parser = HfArgumentParser(list(dataclass_types))
@@ -96,7 +98,8 @@ def parse_config(
         for action in parser._actions:
             if action.dest in values:
                 action.required = False
-    return tuple(parser.parse_args_into_dataclasses(args=argv))
+    parsed = tuple(parser.parse_args_into_dataclasses(args=argv))
+    return (*parsed, config_path) if return_recipe else parsed
 
 
 def config_to_dict(*instances: Any) -> dict[str, Any]:

@@ -104,6 +104,20 @@ def load_splinter(model_class, name_or_path: str, tokenizer: PreTrainedTokenizer
     return model
 
 
+def _bert_qa_from_splinter(name_or_path: str, config):
+    from transformers import BertConfig, BertForQuestionAnswering, SplinterModel
+
+    encoder = SplinterModel.from_pretrained(name_or_path)
+    bert_config = BertConfig(**{k: getattr(config, k) for k in _SHARED_CONFIG_FIELDS})
+    model = BertForQuestionAnswering(bert_config)
+    missing, unexpected = model.bert.load_state_dict(encoder.state_dict(), strict=False)
+    missing = [k for k in missing if not k.startswith("pooler.") and not k.endswith("position_ids")]
+    if missing or unexpected:
+        raise ValueError(f"{name_or_path}: Splinter encoder does not fit BERT: {missing[:5]} "
+                         f"{unexpected[:5]}")
+    return model
+
+
 def load_span_model(name_or_path: str, tokenizer: PreTrainedTokenizerBase, head: str):
     """The few-shot QA model: ``"standard"`` start/end head or the ``"qass"`` Splinter head."""
     from transformers import SplinterForQuestionAnswering
@@ -112,8 +126,14 @@ def load_span_model(name_or_path: str, tokenizer: PreTrainedTokenizerBase, head:
         return load_splinter(SplinterForQuestionAnswering, name_or_path, tokenizer)
     if head != "standard":
         raise ValueError(f"Unknown head '{head}': use 'standard' or 'qass'.")
-    model = call_hub("model", name_or_path,
-                     lambda: AutoModelForQuestionAnswering.from_pretrained(name_or_path))
+    config = call_hub("model", name_or_path, lambda: AutoConfig.from_pretrained(name_or_path))
+    if config.model_type == "splinter":
+        # transformers maps Splinter to its QASS head; a standard head means a BERT head on
+        # the Splinter encoder (e.g. to compare heads on one RSS-pretrained checkpoint).
+        model = _bert_qa_from_splinter(name_or_path, config)
+    else:
+        model = call_hub("model", name_or_path,
+                         lambda: AutoModelForQuestionAnswering.from_pretrained(name_or_path))
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer))
     return model
