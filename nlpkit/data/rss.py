@@ -331,7 +331,7 @@ def _jsonl_text_field(path: str, text_column: str) -> str:
                 raise ValueError(f"{path}, line {line_number}: malformed JSON ({err.msg}, "
                                  f"column {err.colno}).") from None
             if not isinstance(record, dict):
-                raise ValueError(f"{path}, line {line_number}: expected a JSON object.")
+                raise TypeError(f"{path}, line {line_number}: expected a JSON object.")
             fields.update(name for name in (text_column, "context") if name in record)
     for name in (text_column, "context"):
         if name in fields:
