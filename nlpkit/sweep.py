@@ -89,7 +89,7 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {std:.1f}"
 
 
-def aggregate(folder: str | Path) -> Path:
+def aggregate(folder: str | Path, quiet: bool = False) -> Path:
     """Write results.md and f1_vs_k.png for every results.json with SQuAD metrics below folder."""
     folder = Path(folder)
     groups: dict[tuple[str, str, int], list[dict]] = defaultdict(list)
@@ -109,7 +109,8 @@ def aggregate(folder: str | Path) -> Path:
     table = "\n".join(lines) + "\n"
     (folder / "results.md").write_text(table)
     _plot(groups, folder / "f1_vs_k.png")
-    print(table)
+    if not quiet:
+        print(table)
     return folder / "results.md"
 
 

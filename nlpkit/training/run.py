@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 def setup_logging(args) -> None:
-    level = logging.INFO if args.should_log else logging.WARNING
+    if args.log_level != "passive" and args.should_log:
+        level = args.get_process_log_level()  # an explicit --log_level wins
+    else:
+        level = logging.INFO if args.should_log else logging.WARNING
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
     import datasets
     import transformers
