@@ -7,6 +7,7 @@ an error naming the key, the file and the line, with the closest known key as a 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import sys
@@ -79,6 +80,36 @@ def _pop_config_flag(argv: list[str]) -> str | None:
     return None
 
 
+def _coerce_recipe_values(parser, values: dict[str, Any], path: str) -> dict[str, Any]:
+    """Give recipe values the field types, as if they had been typed on the command line.
+
+    argparse converts only string defaults, so without this ``max_steps: 2.5`` would reach an
+    ``int`` field unchanged and ``lr: 1`` would stay an int; a value that does not fit the
+    field's type is an error naming the key and the file.
+    """
+    lines = _key_lines(Path(path), Path(path).read_text())
+    out = dict(values)
+    for action in parser._actions:
+        if action.dest not in values or not callable(action.type):
+            continue
+        value = values[action.dest]
+        if value is None or isinstance(value, dict):
+            continue
+        is_list = action.nargs in ("+", "*")
+        if isinstance(value, list) and not is_list:
+            continue  # e.g. report_to: [wandb, tensorboard] on a str|list field
+        items = value if isinstance(value, list) else [value]
+        try:
+            converted = [action.type(str(v)) if v is not None else None for v in items]
+        except (TypeError, ValueError, argparse.ArgumentTypeError) as err:
+            where = f"{path}:{lines[action.dest]}" if action.dest in lines else path
+            raise ConfigError(
+                f"{where}: value {value!r} of '{action.dest}' does not fit its type ({err})."
+            ) from err
+        out[action.dest] = converted if is_list else converted[0]
+    return out
+
+
 def parse_config(
     dataclass_types: Sequence[type], args: Sequence[str] | None = None,
     return_recipe: bool = False,
@@ -93,6 +124,7 @@ def parse_config(
     config_path = _pop_config_flag(argv)
     if config_path is not None:
         values = load_recipe(config_path, field_names(dataclass_types))
+        values = _coerce_recipe_values(parser, values, config_path)
         parser.set_defaults(**values)
         # A value from the recipe satisfies a field that has no default.
         for action in parser._actions:
