@@ -34,6 +34,8 @@ def _strip_suffix(question: str, strip: bool) -> str:
 
 def _answers_from_spans(context: str, detected: list[dict], where: str) -> dict[str, list]:
     texts, starts = [], []
+    if not isinstance(detected, list) or not all(isinstance(a, dict) for a in detected):
+        raise DataFormatError(f"{where}: detected_answers must be a list of objects.")
     for answer in detected:
         for span in answer.get("char_spans", []):
             if not (isinstance(span, (list, tuple)) and len(span) == 2):
@@ -71,8 +73,12 @@ def read_mrqa_jsonl(path: str | Path, strip_qass_suffix: bool = True) -> list[di
                 if key not in record:
                     raise DataFormatError(f"{where}: missing field '{key}'.")
             context = record["context"]
+            if not isinstance(context, str) or not isinstance(record["qas"], list):
+                raise DataFormatError(f"{where}: 'context' must be a string and 'qas' a list.")
             for qa_no, qa in enumerate(record["qas"]):
                 qa_where = f"{where} (qas[{qa_no}])"
+                if not isinstance(qa, dict):
+                    raise DataFormatError(f"{qa_where}: expected an object, got {type(qa).__name__}.")
                 for key in ("question", "detected_answers"):
                     if key not in qa:
                         raise DataFormatError(f"{qa_where}: missing field '{key}'.")
@@ -97,14 +103,17 @@ def read_squad_json(path: str | Path) -> list[dict[str, Any]]:
         raise DataFormatError(f"{path}: expected a top-level object with a 'data' list (SQuAD v1.1).")
     examples = []
     for a_no, article in enumerate(data["data"]):
+        if not isinstance(article, dict) or not isinstance(article.get("paragraphs", []), list):
+            raise DataFormatError(f"{path}: data[{a_no}] must be an object with a 'paragraphs' list.")
         for p_no, paragraph in enumerate(article.get("paragraphs", [])):
             where = f"{path}: data[{a_no}].paragraphs[{p_no}]"
-            if "context" not in paragraph or "qas" not in paragraph:
+            # isinstance first: `"context" in "some string"` would test for a substring.
+            if not isinstance(paragraph, dict) or "context" not in paragraph or "qas" not in paragraph:
                 raise DataFormatError(f"{where}: missing 'context' or 'qas'.")
             context = paragraph["context"]
             for q_no, qa in enumerate(paragraph["qas"]):
                 q_where = f"{where}.qas[{q_no}]"
-                if "question" not in qa or "answers" not in qa:
+                if not isinstance(qa, dict) or "question" not in qa or "answers" not in qa:
                     raise DataFormatError(f"{q_where}: missing 'question' or 'answers'.")
                 try:
                     answers = {
