@@ -139,8 +139,10 @@ def test_training_arguments_from_recipe(tmp_path):
 
     recipe = write(tmp_path, f"output_dir: {tmp_path / 'out'}\nsave_strategy: steps\n"
                              "save_steps: 3\nwarmup_steps: 0.1\nlearning_rate: 3e-5\n")
-    (args,) = parse_config([NlpkitTrainingArguments], ["--config", str(recipe), "--use_cpu", "true"])
+    (args,) = parse_config([NlpkitTrainingArguments],
+                           ["--config", str(recipe), "--use_cpu", "true"])
     assert args.save_strategy == "steps" and args.save_steps == 3
     assert args.learning_rate == pytest.approx(3e-5) and args.use_cpu is True
     flat = config_to_dict(args)
-    assert flat["learning_rate"] == pytest.approx(3e-5) and flat["output_dir"] == str(tmp_path / "out")
+    assert flat["learning_rate"] == pytest.approx(3e-5)
+    assert flat["output_dir"] == str(tmp_path / "out")

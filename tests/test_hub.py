@@ -1,4 +1,4 @@
-"""Model cards from results.json content, and pushing a run (offline: a clear error, files ready)."""
+"""Model cards from results.json content; pushing a run (offline: a clear error, files ready)."""
 
 from __future__ import annotations
 

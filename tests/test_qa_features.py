@@ -65,11 +65,11 @@ def test_train_labels_decode_to_gold_text_in_every_window_that_holds_it(tokenize
         gold, gold_start = ex["text"][0], ex["answer_start"][0]
         context = batch["context"][sample_map[i]]
         first, last = context_span(offsets, i)
-        window_chars = (offsets["offset_mapping"][i][first][0], offsets["offset_mapping"][i][last][1])
+        om = offsets["offset_mapping"][i]
+        window_chars = (om[first][0], om[last][1])
         holds = window_chars[0] <= gold_start and gold_start + len(gold) <= window_chars[1]
         if holds:
             assert first <= s <= e <= last
-            om = offsets["offset_mapping"][i]
             assert context[om[s][0] : om[e][1]] == gold
             labelled.add(sample_map[i])
         else:

@@ -78,7 +78,8 @@ def read_mrqa_jsonl(path: str | Path, strip_qass_suffix: bool = True) -> list[di
             for qa_no, qa in enumerate(record["qas"]):
                 qa_where = f"{where} (qas[{qa_no}])"
                 if not isinstance(qa, dict):
-                    raise DataFormatError(f"{qa_where}: expected an object, got {type(qa).__name__}.")
+                    raise DataFormatError(
+                        f"{qa_where}: expected an object, got {type(qa).__name__}.")
                 for key in ("question", "detected_answers"):
                     if key not in qa:
                         raise DataFormatError(f"{qa_where}: missing field '{key}'.")
@@ -104,11 +105,12 @@ def read_squad_json(path: str | Path) -> list[dict[str, Any]]:
     examples = []
     for a_no, article in enumerate(data["data"]):
         if not isinstance(article, dict) or not isinstance(article.get("paragraphs", []), list):
-            raise DataFormatError(f"{path}: data[{a_no}] must be an object with a 'paragraphs' list.")
+            raise DataFormatError(
+                f"{path}: data[{a_no}] must be an object with a 'paragraphs' list.")
         for p_no, paragraph in enumerate(article.get("paragraphs", [])):
             where = f"{path}: data[{a_no}].paragraphs[{p_no}]"
             # isinstance first: `"context" in "some string"` would test for a substring.
-            if not isinstance(paragraph, dict) or "context" not in paragraph or "qas" not in paragraph:
+            if not isinstance(paragraph, dict) or not {"context", "qas"} <= paragraph.keys():
                 raise DataFormatError(f"{where}: missing 'context' or 'qas'.")
             context = paragraph["context"]
             for q_no, qa in enumerate(paragraph["qas"]):
