@@ -79,9 +79,11 @@ def run_sweep(sweep: SweepArguments) -> Path:
 
 
 def _group_key(results: dict) -> tuple[str, str, int]:
-    config = results["config"]
-    return (Path(str(config.get("model_name_or_path", "?"))).name, str(config.get("head", "?")),
-            int(results["metrics"].get("num_train_examples", 0)))
+    config, metrics = results["config"], results["metrics"]
+    # K is the number of questions in the split file: the questions trained on plus those
+    # dropped as unalignable (else a K=16 run that dropped one lands in a "K=15" row).
+    k = int(metrics.get("num_train_examples", 0)) + len(metrics.get("unalignable_ids") or [])
+    return (Path(str(config.get("model_name_or_path", "?"))).name, str(config.get("head", "?")), k)
 
 
 def _mean_std(values: list[float]) -> str:
