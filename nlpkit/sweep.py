@@ -68,14 +68,23 @@ def plan_runs(sweep: SweepArguments) -> list[tuple[Path, list[str]]]:
 
 def run_sweep(sweep: SweepArguments) -> Path:
     runs = plan_runs(sweep)
+    failed: list[str] = []
     for i, (run_dir, args) in enumerate(runs, start=1):
         if (run_dir / "results.json").is_file():
             logger.info("[%d/%d] %s: done already, skipped", i, len(runs), run_dir.name)
             continue
         command = [*shlex.split(sweep.launcher), sweep.script, *args]
         logger.info("[%d/%d] %s", i, len(runs), shlex.join(command))
-        subprocess.run(command, check=True)
-    return aggregate(sweep.output_dir)
+        if subprocess.run(command).returncode != 0:  # one crash loses one run, not the sweep
+            logger.error("[%d/%d] %s failed; going on with the others", i, len(runs), run_dir.name)
+            failed.append(run_dir.name)
+    if len(failed) == len(runs):
+        raise RuntimeError(f"Every run of the sweep failed: {', '.join(failed)}.")
+    table = aggregate(sweep.output_dir)
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(runs)} runs failed ({', '.join(failed)}); "
+                           f"the others are in {table}. Rerun the sweep to retry only those.")
+    return table
 
 
 def _group_key(results: dict) -> tuple[str, str, int]:

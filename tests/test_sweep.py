@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -103,10 +104,10 @@ def test_run_sweep_skips_finished_runs(tmp_path, monkeypatch):
     fake_results(done_dir, "m", "qass", 16, 10.0, 5.0)
     calls = []
 
-    def fake_run(command, check):
-        assert check is True
+    def fake_run(command):
         calls.append(command)
         fake_results(Path(arg(command, "--output_dir")), "m", "qass", 16, 30.0, 20.0)
+        return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(sweep_module.subprocess, "run", fake_run)
     table = run_sweep(sweep)
@@ -117,6 +118,23 @@ def test_run_sweep_skips_finished_runs(tmp_path, monkeypatch):
     calls.clear()
     run_sweep(sweep)  # everything done: nothing is launched again
     assert calls == []
+
+
+def test_run_sweep_goes_on_after_a_failed_run(tmp_path, monkeypatch):
+    sweep = SweepArguments(recipe="r.yaml", output_dir=str(tmp_path), seeds=[1, 2, 3],
+                           num_examples=[16], launcher="accelerate launch -m")
+
+    def fake_run(command):
+        seed = arg(command, "--seed")
+        if seed == "2":
+            return subprocess.CompletedProcess(command, 1)
+        fake_results(Path(arg(command, "--output_dir")), "m", "qass", 16, 30.0, 20.0)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(sweep_module.subprocess, "run", fake_run)
+    with pytest.raises(RuntimeError, match="1 of 3 runs failed"):
+        run_sweep(sweep)
+    assert "| m | qass | 16 | 2 |" in (tmp_path / "results.md").read_text()  # the others
 
 
 def test_tiny_real_sweep(tiny_model_dir, tmp_path, monkeypatch):

@@ -24,7 +24,11 @@ from nlpkit.models.splinter_init import QUESTION_TOKEN, load_span_model, load_to
 from nlpkit.training.arguments import NlpkitTrainingArguments
 from nlpkit.training.lora import LoraArguments, maybe_wrap_lora
 from nlpkit.training.run import (
-    apply_step_rule, card_and_push, setup_logging, take_push_request, train_with_resume,
+    apply_step_rule,
+    card_and_push,
+    setup_logging,
+    take_push_request,
+    train_with_resume,
     write_results,
 )
 
@@ -113,6 +117,9 @@ def main(argv=None, callbacks=None) -> dict:
             eval_examples = load_qa_dataset(data_args.eval_file, split=data_args.eval_split)
             if data_args.held_out:
                 eval_examples = held_out_filter(eval_examples, train_examples)
+            if len(eval_examples) == 0:  # say so now, not after training
+                raise ValueError(f"{data_args.eval_file}: no evaluation questions left (held_out="
+                                 f"{data_args.held_out} drops those sharing a training context).")
             if data_args.max_eval_examples:
                 eval_examples = eval_examples.select(
                     range(min(data_args.max_eval_examples, len(eval_examples))))

@@ -187,14 +187,13 @@ def main(argv=None) -> dict:
     logging.basicConfig(format="%(asctime)s %(message)s", level=logging.WARNING)
     logging.getLogger("nlpkit").setLevel(logging.WARNING)  # the steps below report briefly
     import datasets
-
     import transformers
 
     datasets.disable_progress_bars()  # keep the training bars, drop per-step data/saving bars
     transformers.utils.logging.disable_progress_bar()
     start = time.time()
     out = Path(args.output_dir)
-    say = lambda message: print(f"[quickstart {time.time() - start:5.0f}s] {message}", flush=True)  # noqa: E731
+    say = lambda message: print(f"[quickstart {time.time() - start:5.0f}s] {message}", flush=True)
 
     say(f"1/4 generating the synthetic world ({args.num_pretrain_passages} passages) -> {out}/data")
     paths = _write_data(args, out / "data")
