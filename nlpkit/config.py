@@ -120,7 +120,7 @@ def parse_config(
     the recipe path (or ``None``) is appended to the returned tuple.
     """
     argv = list(sys.argv[1:] if args is None else args)
-    parser = HfArgumentParser(list(dataclass_types))
+    parser = HfArgumentParser(list(dataclass_types), allow_abbrev=False)  # no silent prefixes
     config_path = _pop_config_flag(argv)
     if config_path is not None:
         values = load_recipe(config_path, field_names(dataclass_types))

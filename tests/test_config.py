@@ -70,6 +70,12 @@ def test_unknown_command_line_flag_is_an_error_naming_it():
         parse_config(TYPES, ["--model_name_or_path", "m", "--no_such_flag", "1"])
 
 
+def test_shortened_flag_is_not_taken_for_a_longer_one():
+    # argparse would otherwise read --learning_rat as --learning_rate without a word.
+    with pytest.raises(ValueError, match="--learning_rat"):
+        parse_config(TYPES, ["--model_name_or_path", "m", "--learning_rat", "0.1"])
+
+
 def test_missing_required_field_without_recipe_fails():
     with pytest.raises(SystemExit):
         parse_config(TYPES, [])
