@@ -3,7 +3,9 @@
 In a passage, n-grams (up to ``max_span_length`` tokens, whole words only, not only
 stopwords/punctuation) that occur more than once form a group; one occurrence is kept and
 every other one is replaced by a single ``[QUESTION]`` token whose labels are the start and
-end positions of the kept occurrence. The output feeds ``transformers.SplinterForPreTraining``.
+end positions of the kept occurrence. The output feeds ``transformers.SplinterForPreTraining``:
+rows hold only their real questions and ``RSSCollator`` pads them per batch, labels with the
+model's ``pad_token_id`` (the label its loss ignores; see ``RSSBuilder`` for pad id 1).
 
 Span finding (``find_recurring_spans``) is deterministic and is defined exactly as the
 original pairwise algorithm, written out in ``benchmarks/rss_speed.py``:
@@ -18,9 +20,15 @@ original pairwise algorithm, written out in ``benchmarks/rss_speed.py``:
   an already selected one (or an earlier usable one of its own group) is not usable; a group
   is selected when it has at least two usable occurrences.
 
-The implementation finds the same groups for a whole batch at once with numpy: n-grams are
-given exact ids level by level (an n-gram can only recur if its prefix does), and Python
-only loops over the few candidate groups in the final greedy selection.
+``skip`` must depend on the token only (as with the tokenizer's skip table here).
+
+The implementation finds the same groups for a whole batch of passages at once with numpy
+(``RSSBuilder.spans_in_windows``; ``benchmarks/rss_speed.py`` compares it with the pairwise
+algorithm): n-grams get exact ids level by level (an n-gram can only recur if its prefix
+does) from hash tables that check every match, candidates come from each group's occurrences
+rather than from all pairs, and the greedy selection decides, per length, every group that
+overlaps no earlier undecided group at once. Calling ``find_recurring_spans`` passage by
+passage is much slower than one batched call.
 
 Sequences without any recurring span are dropped (``Dataset.map`` with ``batched=True``
 may return fewer rows than it receives).
@@ -33,9 +41,10 @@ import hashlib
 import json
 import os
 import random
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import chain
+from itertools import accumulate, chain
 from typing import Any
 
 import numpy as np
@@ -47,108 +56,210 @@ RSS_COLUMNS = ("input_ids", "attention_mask", "token_type_ids", "question_positi
                "start_positions", "end_positions")
 
 
+# Odd 64-bit multipliers for multiplicative hashing, as signed int64 (numpy wraps on overflow).
+_HASH_MULTIPLIERS = tuple(c - (1 << 64) if c >= 1 << 63 else c for c in (
+    0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93))
+
+
+def _group_ids(keys: np.ndarray, region_start: np.ndarray, region_mask: np.ndarray, shift: int,
+               table: np.ndarray, attempt: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Ids for ``keys`` (int64 >= 0), equal exactly when the keys are equal, and each id's count.
+
+    Linear time, no sorting: every key writes its index into a hash-table slot in
+    ``[region_start, region_start + region_mask]`` of ``table`` (one power-of-two region per
+    passage keeps memory access local; equal keys must share a region) and a key finding an
+    equal key in its slot takes that index as its id. Keys finding a different key there (all
+    copies of a key land in the same slot, so these are whole groups) are hashed again with
+    another multiplier, or sorted when few. Ids are < 2 * len(keys).
+    """
+    n = len(keys)
+    if n < 1024 or attempt == len(_HASH_MULTIPLIERS):
+        _, ids, counts = np.unique(keys, return_inverse=True, return_counts=True)
+        return ids.reshape(-1), counts
+    slot = region_start + (((keys * _HASH_MULTIPLIERS[attempt]) >> shift) & region_mask)
+    table[slot] = np.arange(n, dtype=table.dtype)  # any writer may win a slot
+    ids = table[slot].astype(np.intp)
+    lost = np.flatnonzero(keys[ids] != keys)
+    if len(lost) == 0:
+        return ids, np.bincount(ids, minlength=n)
+    lost_ids, lost_counts = _group_ids(keys[lost], region_start[lost], region_mask[lost], shift,
+                                       table, attempt + 1)
+    ids[lost] = n  # counted apart
+    counts = np.bincount(ids, minlength=n + 1)[:n]
+    ids[lost] = n + lost_ids
+    return ids, np.concatenate([counts, lost_counts])
+
+
 def _find_spans_batch(tokens: np.ndarray, word_start: np.ndarray, skip: np.ndarray,
                       offsets: np.ndarray, max_span_length: int) -> list[list[tuple[int, list[int]]]]:
     """``find_recurring_spans`` for many passages concatenated; ``offsets`` has P + 1 entries.
 
     Returns, per passage, the selected groups with positions relative to the passage start.
+    (Filters use index arrays rather than boolean masks: much faster in numpy.)
     """
     n_total, num_passages = len(tokens), len(offsets) - 1
     result: list[list[tuple[int, list[int]]]] = [[] for _ in range(num_passages)]
     if n_total == 0:
         return result
+    offsets = np.asarray(offsets, dtype=np.int64)
     lengths = np.diff(offsets)
-    pid = np.repeat(np.arange(num_passages, dtype=np.int64), lengths)
-    end = np.repeat(offsets[1:], lengths)
     boundary = np.ones(n_total + 1, dtype=bool)
     boundary[:n_total] = word_start
     boundary[offsets[1:]] = True  # a passage end is a word boundary
-    nonskip_cum = np.concatenate([[0], np.cumsum(~skip)])
     tokens = tokens - tokens.min()
     vocab = int(tokens.max()) + 1
+    passage_id = np.repeat(np.arange(num_passages), lengths)
+    passage_start = np.repeat(offsets[:-1], lengths)
+    passage_end = np.repeat(offsets[1:], lengths)
+    # Hash table: per passage a power-of-two region of 4 to 8 slots per token.
+    bits = np.ceil(np.log2(np.maximum(4 * lengths, 2))).astype(np.int64)
+    region_start = np.concatenate([[0], np.cumsum(1 << bits)])
+    table = np.empty(int(region_start[-1]), dtype=np.int32 if n_total < 2**31 else np.int64)
+    shift = 64 - max(int(bits.max()), 1)
+    region_start = np.repeat(region_start[:-1], lengths)
+    region_mask = np.repeat((1 << bits) - 1, lengths)
 
-    # Level k: word-start positions whose k-gram occurs at >= 2 word starts of its passage.
-    # ``gid`` is an exact dense id of the (passage, k-gram); no hashing, so no collisions.
-    levels = []  # (k, positions of valid occurrences of valid-recurring n-grams, local ids)
+    # Level k: word-start positions whose k-gram occurs at >= 2 word starts of its passage
+    # (an n-gram can only recur if its prefix does); ``gid`` identifies (passage, k-gram)
+    # exactly. Kept per level: the valid occurrences of n-grams that have >= 2 of them.
+    levels = []  # (k, positions (ascending), group ids, number of ids)
     pos = np.flatnonzero(word_start)
-    gid = pid[pos]
+    gid = passage_id[pos]
     for k in range(1, max_span_length + 1):
-        inside = pos + k <= end[pos]
-        pos, gid = pos[inside], gid[inside]
+        if k > 1:
+            inside = np.flatnonzero(pos + k <= passage_end[pos])
+            pos, gid = pos[inside], gid[inside]
         if len(pos) < 2:
             break
-        _, inv, counts = np.unique(gid * vocab + tokens[pos + k - 1], return_inverse=True,
-                                   return_counts=True)
-        recurring = counts[inv] >= 2
-        pos, gid = pos[recurring], inv[recurring]
+        gid, counts = _group_ids(gid * vocab + tokens[pos + (k - 1)], region_start[pos],
+                                 region_mask[pos], shift, table)
+        recurring = np.flatnonzero(counts[gid] >= 2)
+        pos, gid = pos[recurring], gid[recurring]
         if len(pos) == 0:
             break
         valid = boundary[pos + k]
-        valid_count = np.bincount(gid[valid], minlength=len(counts))
-        keep = valid & (valid_count[gid] >= 2)
+        valid_count = np.bincount(gid.compress(valid), minlength=len(counts))
+        keep = np.flatnonzero(valid & (valid_count[gid] >= 2))
         levels.append((k, pos[keep], gid[keep], len(counts)))
 
-    # Candidates: a pair of valid occurrences is "maximal" unless both are also valid
-    # occurrences of one longer recurring n-gram. ``longer_ids[p, j]`` is the id of the
-    # valid recurring (j + 1)-gram at p (or -1).
-    longer_ids = np.full((n_total, max_span_length), -1, dtype=np.int64)
-    id_offset = 0
-    for k, rpos, rgid, n_ids in levels:
-        longer_ids[rpos, k - 1] = rgid + id_offset
-        id_offset += n_ids
-    cand_parts = []
-    id_offset = 0
-    for k, rpos, rgid, n_ids in levels:
-        rgid_global = rgid + id_offset
-        id_offset += n_ids
-        ext = (longer_ids[rpos, k:] >= 0).any(axis=1) if k < max_span_length else \
-            np.zeros(len(rpos), dtype=bool)
-        eligible = nonskip_cum[rpos + k] > nonskip_cum[rpos]
-        is_cand = np.bincount(rgid[eligible & ~ext], minlength=n_ids) > 0
-        # Groups where every occurrence extends further: check all pairs exactly.
-        unsure = eligible & ~is_cand[rgid]
-        if unsure.any():
-            is_cand |= _any_maximal_pair(rpos[unsure], rgid[unsure], k, longer_ids, n_ids)
-        take = is_cand[rgid]
-        cand_parts.append((np.full(take.sum(), k), rpos[take], rgid_global[take]))
-    if not cand_parts:
-        return result
-    klen = np.concatenate([c[0] for c in cand_parts])
-    cpos = np.concatenate([c[1] for c in cand_parts])
-    ctype = np.concatenate([c[2] for c in cand_parts])
-    if len(cpos) == 0:
-        return result
-    first = np.full(id_offset, n_total, dtype=np.int64)
-    np.minimum.at(first, ctype, cpos)
-    order = np.lexsort((cpos, first[ctype], -klen))  # positions are global: passages apart
-    cpos, ctype, klen = cpos[order], ctype[order], klen[order]
-    cut = np.flatnonzero(np.diff(ctype)) + 1
-    starts = np.concatenate([[0], cut]).tolist()
-    stops = np.concatenate([cut, [len(ctype)]]).tolist()
+    # Candidates: n-grams, not all skip, with a pair of valid occurrences that are not both
+    # valid occurrences of one longer such n-gram (for that pair the greedy match, shortened
+    # to word boundaries, ends here). A group with an occurrence that has no longer valid
+    # recurring n-gram at all has such a pair; otherwise pairs are checked one by one.
+    # Groups are renumbered 0.. in order of first occurrence (the selection order).
+    longest = np.zeros(n_total, dtype=np.int8)
+    for k, vpos, _, _ in levels:
+        longest[vpos] = k
+    nonskip_cum = np.concatenate([[0], np.cumsum(~skip)])
+    candidates = []
+    for k, vpos, vgid, n_ids in levels:
+        eligible = np.flatnonzero(nonskip_cum[vpos + k] > nonskip_cum[vpos])
+        if len(eligible) == 0:
+            continue
+        epos, egid = vpos[eligible], vgid[eligible]
+        index = np.arange(len(epos))
+        first = np.full(n_ids, len(epos))
+        np.minimum.at(first, egid, index)
+        first = first[egid]
+        is_first = first == index
+        egid = (np.cumsum(is_first) - 1)[first]
+        n_groups = int(np.count_nonzero(is_first))
+        is_cand = np.bincount(egid.compress(longest[epos] == k), minlength=n_groups) > 0
+        unsure = np.flatnonzero(~is_cand[egid])
+        if len(unsure):
+            is_cand |= _has_separate_pair(epos[unsure], egid[unsure], k, n_groups, tokens,
+                                          boundary, passage_end, max_span_length)
+        take = np.flatnonzero(is_cand[egid])
+        if len(take):
+            candidates.append((k, epos[take], egid[take], n_groups))
 
-    # Greedy longest-first selection; ``used`` is shared by all passages (disjoint ranges).
-    used = bytearray(n_total)
-    ones = [b"\x01" * k for k in range(max_span_length + 1)]
-    pos_list, k_list, pid_list = cpos.tolist(), klen.tolist(), pid[cpos].tolist()
-    base = offsets.tolist()
-    for a, b in zip(starts, stops):
-        k = k_list[a]
-        usable, last_end = [], -1
-        for p in pos_list[a:b]:
-            if p >= last_end and used.find(1, p, p + k) < 0:
-                usable.append(p)
-                last_end = p + k
-        if len(usable) >= 2:
-            for p in usable:
-                used[p:p + k] = ones[k]
-            passage = pid_list[a]
-            result[passage].append((k, [p - base[passage] for p in usable]))
+    # Greedy selection, longest first, then by first occurrence; per passage, positions
+    # relative to the passage start.
+    used = np.zeros(n_total, dtype=bool)
+    for k, cpos, cgid, n_groups in reversed(candidates):
+        sel_pos, sel_gid = _select_level(cpos, cgid, k, n_groups, used)
+        if len(sel_pos) == 0:
+            continue
+        key = np.sort(sel_gid * n_total + sel_pos)  # by group (first occurrence), then position
+        sel_gid = key // n_total
+        sel_pos = key - sel_gid * n_total
+        bounds = np.flatnonzero(np.diff(sel_gid)) + 1
+        passages = passage_id[sel_pos[np.concatenate([[0], bounds])]].tolist()
+        relative = (sel_pos - passage_start[sel_pos]).tolist()
+        bounds = [0] + bounds.tolist() + [len(relative)]
+        for p, a, b in zip(passages, bounds[:-1], bounds[1:]):
+            result[p].append((k, relative[a:b]))
     return result
 
 
-def _any_maximal_pair(pos: np.ndarray, gid: np.ndarray, k: int, longer_ids: np.ndarray,
-                      n_ids: int) -> np.ndarray:
-    """For groups of occurrences (``gid``), whether some pair shares no longer valid n-gram."""
+def _select_level(pos: np.ndarray, gid: np.ndarray, k: int, n_groups: int,
+                  used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The greedy rule for the groups of one length ``k`` (ids in selection order, positions
+    ascending), marking what it selects in ``used``.
+
+    Sequentially, a group's usable occurrences are those overlapping nothing used and not its
+    previous usable one; it is selected with >= 2. Here, in rounds: a group none of whose
+    remaining occurrences overlaps one of an earlier undecided group is decided (they do not
+    overlap each other, so all at once), then occurrences overlapping what was selected drop.
+    """
+    selected_pos, selected_gid = [], []
+    while len(pos):
+        free = ~used[pos]
+        for j in range(1, k):
+            free &= ~used[pos + j]
+        free = np.flatnonzero(free)
+        pos, gid = pos[free], gid[free]
+        if len(pos) == 0:
+            break
+        waits = np.zeros(n_groups, dtype=bool)
+        self_overlap = None
+        for d in range(1, k):  # pairs of occurrences d apart in position order that overlap
+            pair = np.flatnonzero(pos[d:] < pos[:-d] + k)
+            if len(pair) == 0:
+                break  # positions are distinct and ascending: none further apart either
+            a, b = gid[pair], gid[pair + d]
+            waits[np.maximum(a, b).compress(a != b)] = True
+            if (a == b).any():
+                self_overlap = np.zeros(n_groups, dtype=bool) if self_overlap is None \
+                    else self_overlap
+                self_overlap[a.compress(a == b)] = True
+        now = np.flatnonzero(~waits[gid])
+        now_pos, now_gid = pos[now], gid[now]
+        if self_overlap is not None and self_overlap[now_gid].any():
+            now_pos, now_gid = _drop_self_overlaps(now_pos, now_gid, k, self_overlap)
+        take = np.flatnonzero(np.bincount(now_gid, minlength=n_groups)[now_gid] >= 2)
+        if len(take):
+            selected_pos.append(now_pos[take])
+            selected_gid.append(now_gid[take])
+            used[(now_pos[take][:, None] + np.arange(k)).reshape(-1)] = True
+        later = np.flatnonzero(waits[gid])
+        pos, gid = pos[later], gid[later]
+    if not selected_pos:
+        return pos[:0], gid[:0]
+    return np.concatenate(selected_pos), np.concatenate(selected_gid)
+
+
+def _drop_self_overlaps(pos: np.ndarray, gid: np.ndarray, k: int,
+                        self_overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop occurrences overlapping the previous kept one of the same group (few groups)."""
+    keep = np.ones(len(pos), dtype=bool)
+    last_end: dict[int, int] = {}
+    for i in np.flatnonzero(self_overlap[gid]).tolist():
+        g, p = int(gid[i]), int(pos[i])
+        if p < last_end.get(g, -1):
+            keep[i] = False
+        else:
+            last_end[g] = p + k
+    keep = np.flatnonzero(keep)
+    return pos[keep], gid[keep]
+
+
+def _has_separate_pair(pos: np.ndarray, gid: np.ndarray, k: int, n_ids: int, tokens: np.ndarray,
+                       boundary: np.ndarray, passage_end: np.ndarray,
+                       max_span_length: int) -> np.ndarray:
+    """Per group id: whether two of its occurrences (``pos``, all valid at length ``k``) share
+    no valid occurrence of a longer n-gram, i.e. their match never again ends at a word
+    boundary for both before it breaks (or reaches ``max_span_length``)."""
     order = np.argsort(gid, kind="stable")
     pos, gid = pos[order], gid[order]
     counts = np.bincount(gid, minlength=n_ids)
@@ -156,10 +267,19 @@ def _any_maximal_pair(pos: np.ndarray, gid: np.ndarray, k: int, longer_ids: np.n
     rank = np.arange(len(pos)) - first[gid]
     n_after = counts[gid] - 1 - rank
     left = np.repeat(np.arange(len(pos)), n_after)
-    step = np.arange(len(left)) - np.repeat(np.cumsum(n_after) - n_after, n_after)
-    right = left + 1 + step
-    ids_left, ids_right = longer_ids[pos[left], k:], longer_ids[pos[right], k:]
-    shared = ((ids_left == ids_right) & (ids_left >= 0)).any(axis=1)
+    right = left + 1 + np.arange(len(left)) - np.repeat(np.cumsum(n_after) - n_after, n_after)
+    p, q = pos[left], pos[right]  # p < q, same passage
+    q_end = passage_end[q]
+    last = len(tokens) - 1
+    matching = np.ones(len(p), dtype=bool)
+    shared = np.zeros(len(p), dtype=bool)
+    for j in range(k, max_span_length):  # does the match extend to length j + 1?
+        matching &= (q + j < q_end) & (tokens[np.minimum(p + j, last)]
+                                       == tokens[np.minimum(q + j, last)])
+        shared |= matching & boundary[np.minimum(p + j + 1, last + 1)] \
+            & boundary[np.minimum(q + j + 1, last + 1)]
+        if not matching.any():
+            break
     return np.bincount(gid[left[~shared]], minlength=n_ids) > 0
 
 
@@ -205,13 +325,27 @@ class RSSBuilder:
     in random order while they fit. Randomness comes from ``seed`` and a hash of the text, so
     results do not depend on batching or ``num_proc``. Windows without questions are dropped.
 
+    Each row holds only its real questions (1 to ``max_questions``, in position order):
+    ``question_positions`` (where each ``[QUESTION]`` is) and ``start_positions`` /
+    ``end_positions`` (the kept occurrence, inclusive, in the masked sequence); ``RSSCollator``
+    pads them per batch.
+
+    ``SplinterForPreTraining`` ignores labels equal to ``config.pad_token_id`` (its
+    ``CrossEntropyLoss(ignore_index=pad_token_id)``), so a real label at that position would be
+    silently lost. ``label_pad_id`` (default: the tokenizer's ``pad_token_id``, which must equal
+    the model's) guards against it: with BERT-style pad id 0 nothing happens (position 0 is
+    ``[CLS]``); with RoBERTa-style pad id 1, an occurrence at position 1 (the window's first
+    token) is never the kept one, another occurrence of its group is kept instead; if that
+    one also lands on the pad position the group is left unmasked.
+
     With ``debug=True`` two extra columns are returned per row: ``source_ids`` (the window's
     token ids before masking) and ``masked_spans`` (``[start, end)`` in ``source_ids`` of the
-    occurrence each question replaced).
+    occurrence each question replaced, in question order).
     """
 
     def __init__(self, tokenizer, max_seq_length: int = 512, max_span_length: int = 10,
-                 max_questions: int = 30, seed: int = 0, *, debug: bool = False):
+                 max_questions: int = 30, seed: int = 0, *, debug: bool = False,
+                 label_pad_id: int | None = None):
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError(
                 f"RSSBuilder needs a fast tokenizer (for word_ids()); got "
@@ -232,20 +366,28 @@ class RSSBuilder:
         self.max_seq_length, self.max_span_length = max_seq_length, max_span_length
         self.max_questions, self.seed, self.debug = max_questions, seed, debug
         self.question_token_id = question_id
+        if label_pad_id is None:
+            label_pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.label_pad_id = label_pad_id
         self.skip = _skip_table(tokenizer)
 
-    def find_spans(self, texts: list[str]):
-        """Tokenize ``texts`` and find span groups per window.
+    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+        """Tokenize ``texts`` (no special tokens) and cut them into windows.
 
-        Returns ``(token list, windows as (text index, start, end), groups per window)``.
+        Returns ``(tokens, word_start, windows)``: the token ids of all texts concatenated,
+        whether each token starts a word, and ``(text index, start, end)`` per window.
         """
         enc = self.tokenizer(texts, add_special_tokens=False, return_attention_mask=False,
                              return_token_type_ids=False, verbose=False)
         lengths = [len(ids) for ids in enc["input_ids"]]
         total = sum(lengths)
         tokens = np.fromiter(chain.from_iterable(enc["input_ids"]), np.int64, total)
-        words = np.array([-1 if w is None else w for w in
-                          chain.from_iterable(e.word_ids for e in enc.encodings)], np.int64)
+        try:
+            words = np.fromiter(chain.from_iterable(e.word_ids for e in enc.encodings), np.int64,
+                                total)
+        except TypeError:  # None: a special token written in the text
+            words = np.fromiter((-1 if w is None else w for w in chain.from_iterable(
+                e.word_ids for e in enc.encodings)), np.int64, total)
         word_start = np.ones(total, dtype=bool)
         word_start[1:] = (words[1:] != words[:-1]) | (words[1:] < 0)
         starts = np.cumsum([0] + lengths)
@@ -260,10 +402,26 @@ class RSSBuilder:
                 a = cut
             if b > a:
                 windows.append((i, a, b))
+        return tokens, word_start, windows
+
+    def spans_in_windows(self, tokens: np.ndarray, word_start: np.ndarray,
+                         windows: list[tuple[int, int, int]]) -> list[list[tuple[int, list[int]]]]:
+        """``find_recurring_spans`` of every window at once (positions relative to the window)."""
+        if not windows:
+            return []
+        index = np.concatenate([np.arange(a, b) for _, a, b in windows])
         offsets = np.array([0] + [b - a for _, a, b in windows], dtype=np.int64).cumsum()
-        groups = _find_spans_batch(tokens, word_start, self.skip[tokens], offsets,
-                                   self.max_span_length)
-        return tokens.tolist(), windows, groups
+        window_tokens = tokens[index]
+        return _find_spans_batch(window_tokens, word_start[index], self.skip[window_tokens],
+                                 offsets, self.max_span_length)
+
+    def find_spans(self, texts: list[str]):
+        """Tokenize ``texts`` and find span groups per window.
+
+        Returns ``(token list, windows as (text index, start, end), groups per window)``.
+        """
+        tokens, word_start, windows = self.tokenize(texts)
+        return tokens.tolist(), windows, self.spans_in_windows(tokens, word_start, windows)
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         texts = [t for t in batch["text"] if t is not None and t.strip()]
@@ -285,17 +443,26 @@ class RSSBuilder:
         if sum(len(occ) - 1 for _, occ in groups) > self.max_questions:
             groups = list(groups)
             rng.shuffle(groups)
-        masked, kept, budget = [], [], self.max_questions  # masked: (pos, length, group)
+        chosen, budget = [], self.max_questions  # [length, occurrences, kept index, re-chosen]
         for k, occ in groups:
-            if len(occ) - 1 > budget:
-                continue
-            keep = rng.randrange(len(occ))
-            kept.append((occ[keep], k))
-            masked.extend((p, k, len(kept) - 1) for j, p in enumerate(occ) if j != keep)
-            budget -= len(occ) - 1
+            if len(occ) - 1 <= budget:
+                chosen.append([k, occ, rng.randrange(len(occ)), False])
+                budget -= len(occ) - 1
+        while True:
+            masked, kept_start = _layout(chosen)
+            # A label equal to label_pad_id is ignored by the loss: keep another occurrence
+            # instead, or drop the group if that one lands there too (only when pad id >= 1).
+            clash = next((g for g, (k, _, _, _) in enumerate(chosen)
+                          if self.label_pad_id in (kept_start[g], kept_start[g] + k - 1)), None)
+            if clash is None:
+                break
+            k, occ, keep, rechosen = chosen[clash]
+            if rechosen:
+                del chosen[clash]
+            else:
+                chosen[clash][2:] = [rng.choice([j for j in range(len(occ)) if j != keep]), True]
         if not masked:
             return
-        masked.sort()
         new_ids, questions, cursor = [self.tokenizer.cls_token_id], [], 0
         for p, k, g in masked:
             new_ids.extend(ids[cursor:p])
@@ -304,18 +471,27 @@ class RSSBuilder:
             cursor = p + k
         new_ids.extend(ids[cursor:])
         new_ids.append(self.tokenizer.sep_token_id)
-        # New position of an original position x: 1 ([CLS]) + x - tokens removed before x.
-        kept_start = [1 + x - sum(k - 1 for p, k, _ in masked if p < x) for x, _ in kept]
-        pad = [0] * (self.max_questions - len(questions))
         out["input_ids"].append(new_ids)
         out["attention_mask"].append([1] * len(new_ids))
         out["token_type_ids"].append([0] * len(new_ids))
-        out["question_positions"].append([q for q, _ in questions] + pad)
-        out["start_positions"].append([kept_start[g] for _, g in questions] + pad)
-        out["end_positions"].append([kept_start[g] + kept[g][1] - 1 for _, g in questions] + pad)
+        out["question_positions"].append([q for q, _ in questions])
+        out["start_positions"].append([kept_start[g] for _, g in questions])
+        out["end_positions"].append([kept_start[g] + chosen[g][0] - 1 for _, g in questions])
         if self.debug:
             out["source_ids"].append(list(ids))
             out["masked_spans"].append([[p, p + k] for p, k, _ in masked])
+
+
+def _layout(chosen) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Masked occurrences ``(position, length, group)`` in order, and each group's kept start
+    in the masked sequence (1 for [CLS] + position - tokens removed before it)."""
+    masked = sorted((p, k, g) for g, (k, occ, keep, _) in enumerate(chosen)
+                    for j, p in enumerate(occ) if j != keep)
+    starts = [p for p, _, _ in masked]
+    removed = [0, *accumulate(k - 1 for _, k, _ in masked)]  # removed before masked[i]
+    kept_start = [1 + occ[keep] - removed[bisect_left(starts, occ[keep])]
+                  for _, occ, keep, _ in chosen]
+    return masked, kept_start
 
 
 def _jsonl_text_field(path: str, text_column: str) -> str:
@@ -401,11 +577,15 @@ class RSSCollator:
     """Pads RSS rows into ``torch.long`` tensors for ``SplinterForPreTraining``.
 
     ``input_ids`` are padded with ``pad_token_id``; ``attention_mask``/``token_type_ids``
-    with 0; the question/label columns already have ``max_questions`` entries.
+    with 0. The question columns are padded to the most questions in the batch:
+    ``question_positions`` with 0 (it points at ``[CLS]``) and ``start_positions`` /
+    ``end_positions`` with ``label_pad_id``, which must be the model's
+    ``config.pad_token_id``: the label its loss ignores (1 for RoBERTa-style models).
     """
 
     pad_token_id: int = 0
     pad_to_multiple_of: int | None = None
+    label_pad_id: int = 0
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
         import torch
@@ -413,11 +593,14 @@ class RSSCollator:
         length = max(len(f["input_ids"]) for f in features)
         if self.pad_to_multiple_of:
             length = -(-length // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        num_questions = max(1, max(len(f["question_positions"]) for f in features))
         batch = {}
-        for name, value in (("input_ids", self.pad_token_id), ("attention_mask", 0),
-                            ("token_type_ids", 0)):
+        for name, size, value in (
+                ("input_ids", length, self.pad_token_id), ("attention_mask", length, 0),
+                ("token_type_ids", length, 0), ("question_positions", num_questions, 0),
+                ("start_positions", num_questions, self.label_pad_id),
+                ("end_positions", num_questions, self.label_pad_id)):
             batch[name] = torch.tensor(
-                [list(f[name]) + [value] * (length - len(f[name])) for f in features])
-        for name in RSS_COLUMNS[3:]:
-            batch[name] = torch.tensor([list(f[name]) for f in features])
+                [list(f[name]) + [value] * (size - len(f[name])) for f in features],
+                dtype=torch.long)
         return batch

@@ -116,7 +116,8 @@ def main(argv=None, callbacks=None) -> dict:
 
     trainer = Trainer(model=model, args=args, train_dataset=rows, eval_dataset=eval_rows,
                       data_collator=RSSCollator(pad_token_id=tokenizer.pad_token_id,
-                                                pad_to_multiple_of=8),
+                                                pad_to_multiple_of=8,
+                                                label_pad_id=model.config.pad_token_id),
                       processing_class=tokenizer, callbacks=callbacks)
     metrics = train_with_resume(trainer, args)
     if eval_rows is not None:
