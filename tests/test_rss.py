@@ -1,5 +1,5 @@
 """Recurring span selection (nlpkit.data.rss): span finding against the plain pairwise
-algorithm, masking invariants, label padding for RoBERTa-style pad ids, corpus loading."""
+algorithm, masking invariants, label padding for RoBERTa-style pad ids, corpus loading, data_scripts/build_rss_corpus.py."""
 
 from __future__ import annotations
 
@@ -26,17 +26,19 @@ from nlpkit.data.rss import (
 )
 from nlpkit.data.synthetic import make_quickstart_data
 
+ROOT = Path(__file__).resolve().parents[1]
 
-def _reference():
-    """``reference_recurring_spans`` of benchmarks/rss_speed.py (one copy of the reference)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rss_speed.py"
-    spec = importlib.util.spec_from_file_location("rss_speed_benchmark", path)
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.reference_recurring_spans
+    return module
 
 
-reference_recurring_spans = _reference()
+# The one copy of the plain pairwise algorithm lives in the benchmark.
+reference_recurring_spans = _load(ROOT / "benchmarks" / "rss_speed.py").reference_recurring_spans
+build_rss_corpus = _load(ROOT / "data_scripts" / "build_rss_corpus.py")
 
 TEXTS = [
     ("Ada Lovelace was born in London. Ada Lovelace worked with Charles Babbage. Babbage and "
@@ -221,6 +223,15 @@ def test_builder_is_deterministic_and_independent_of_batching(tokenizer, synthet
     assert other_seed["input_ids"] != whole["input_ids"]
 
 
+def test_span_finding_on_windows_that_are_not_contiguous(tokenizer, synthetic_texts):
+    builder = RSSBuilder(tokenizer, max_seq_length=40)
+    tokens, word_start, windows = builder.tokenize(synthetic_texts[:20])
+    assert len(windows) > 20  # long passages were cut
+    every = builder.spans_in_windows(tokens, word_start, windows)
+    assert builder.spans_in_windows(tokens, word_start, windows[1::3]) == every[1::3]
+    assert builder.spans_in_windows(tokens, word_start, []) == []
+
+
 def test_build_rss_dataset_maps_a_text_dataset(tokenizer):
     import datasets
 
@@ -326,3 +337,32 @@ def test_load_text_corpus_names_the_malformed_line(tmp_path):
     bad.write_text(json.dumps({"text": "fine"}) + "\n" + json.dumps(["a list"]) + "\n")
     with pytest.raises(TypeError, match=r"bad\.jsonl, line 2: expected a JSON object"):
         load_text_corpus(str(bad))
+
+
+# -- data_scripts/build_rss_corpus.py -------------------------------------------------------
+
+def test_build_rss_corpus_saves_rows_tokenizer_and_stats(tmp_path, synthetic_texts, capsys):
+    import datasets
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.txt").write_text("\n".join(synthetic_texts[:30]) + "\n")
+    tokenizer_dir = tmp_path / "tokenizer"
+    BertTokenizerFast(vocab={t: i for i, t in enumerate(tiny_vocab(synthetic_texts))},
+                      do_lower_case=True).save_pretrained(tokenizer_dir)  # no [QUESTION] yet
+    out = tmp_path / "rows"
+    argv = ["--corpus", str(tmp_path / "corpus"), "--tokenizer", str(tokenizer_dir),
+            "--output_dir", str(out), "--max_seq_length", "64", "--max_questions", "5"]
+    stats = build_rss_corpus.main(argv)
+    rows = datasets.load_from_disk(str(out))
+    assert rows.column_names == list(RSS_COLUMNS) and len(rows) == stats["sequences"] > 30
+    assert stats["passages"] == 30
+    assert 1 <= stats["questions_per_sequence"]["min"] <= stats["questions_per_sequence"]["max"] <= 5
+    assert stats["questions_total"] == sum(len(q) for q in rows["question_positions"])
+    assert json.loads((out / "rss_stats.json").read_text())["sequences"] == len(rows)
+    saved = BertTokenizerFast.from_pretrained(out / "tokenizer")
+    question_id = saved.convert_tokens_to_ids(QUESTION_TOKEN)
+    assert question_id == len(saved) - 1  # added, and the rows use it
+    assert all(row["input_ids"][q] == question_id for row in rows for q in row["question_positions"])
+    assert "RSS sequences" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # refuses to overwrite
+        build_rss_corpus.main(argv)

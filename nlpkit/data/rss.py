@@ -44,7 +44,7 @@ import random
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import accumulate, chain, pairwise
 from typing import Any
 
 import numpy as np
@@ -409,11 +409,14 @@ class RSSBuilder:
         """``find_recurring_spans`` of every window at once (positions relative to the window)."""
         if not windows:
             return []
-        index = np.concatenate([np.arange(a, b) for _, a, b in windows])
-        offsets = np.array([0] + [b - a for _, a, b in windows], dtype=np.int64).cumsum()
-        window_tokens = tokens[index]
-        return _find_spans_batch(window_tokens, word_start[index], self.skip[window_tokens],
-                                 offsets, self.max_span_length)
+        bounds = [a for _, a, _ in windows] + [windows[-1][2]]
+        if bounds[0] != 0 or bounds[-1] != len(tokens) or any(
+                b != a for (_, _, b), (_, a, _) in pairwise(windows)):
+            index = np.concatenate([np.arange(a, b) for _, a, b in windows])  # not contiguous
+            tokens, word_start = tokens[index], word_start[index]
+            bounds = np.array([0] + [b - a for _, a, b in windows], dtype=np.int64).cumsum()
+        return _find_spans_batch(tokens, word_start, self.skip[tokens], np.asarray(bounds),
+                                 self.max_span_length)
 
     def find_spans(self, texts: list[str]):
         """Tokenize ``texts`` and find span groups per window.
