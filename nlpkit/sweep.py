@@ -49,6 +49,13 @@ class SweepArguments:
 
 
 def plan_runs(sweep: SweepArguments) -> list[tuple[Path, list[str]]]:
+    labels: dict[str, str] = {}
+    for model in sweep.models:  # run folders are named by the model's last path component
+        other = labels.setdefault(Path(model).name, model)
+        if other != model:
+            raise ValueError(f"models {other!r} and {model!r} would share the run folders "
+                             f"'{Path(model).name}-*'; run them as two sweeps with their own "
+                             "output_dir.")
     runs = []
     for model in sweep.models or [None]:
         for head in sweep.heads:
@@ -75,7 +82,8 @@ def run_sweep(sweep: SweepArguments) -> Path:
             continue
         command = [*shlex.split(sweep.launcher), sweep.script, *args]
         logger.info("[%d/%d] %s", i, len(runs), shlex.join(command))
-        if subprocess.run(command).returncode != 0:  # one crash loses one run, not the sweep
+        # check=False: one crash loses one run, not the sweep
+        if subprocess.run(command, check=False).returncode != 0:
             logger.error("[%d/%d] %s failed; going on with the others", i, len(runs), run_dir.name)
             failed.append(run_dir.name)
     if len(failed) == len(runs):

@@ -40,6 +40,13 @@ def test_plan_runs_crosses_models_heads_k_and_seeds(tmp_path):
     assert args[-2:] == ["--max_eval_examples", "10"]  # extra args last: they override
 
 
+def test_plan_runs_refuses_models_whose_run_folders_would_collide(tmp_path):
+    sweep = SweepArguments(recipe="r.yaml", output_dir=str(tmp_path), seeds=[42],
+                           num_examples=[16], models=["runs/a/model", "runs/b/model"])
+    with pytest.raises(ValueError, match="'runs/a/model' and 'runs/b/model'"):
+        plan_runs(sweep)
+
+
 def test_plan_runs_without_models_uses_the_recipe_model(tmp_path):
     sweep = SweepArguments(recipe="r.yaml", output_dir=str(tmp_path), seeds=[1],
                            num_examples=[16, 1024])
@@ -104,7 +111,7 @@ def test_run_sweep_skips_finished_runs(tmp_path, monkeypatch):
     fake_results(done_dir, "m", "qass", 16, 10.0, 5.0)
     calls = []
 
-    def fake_run(command):
+    def fake_run(command, **kwargs):
         calls.append(command)
         fake_results(Path(arg(command, "--output_dir")), "m", "qass", 16, 30.0, 20.0)
         return subprocess.CompletedProcess(command, 0)
@@ -124,7 +131,7 @@ def test_run_sweep_goes_on_after_a_failed_run(tmp_path, monkeypatch):
     sweep = SweepArguments(recipe="r.yaml", output_dir=str(tmp_path), seeds=[1, 2, 3],
                            num_examples=[16], launcher="accelerate launch -m")
 
-    def fake_run(command):
+    def fake_run(command, **kwargs):
         seed = arg(command, "--seed")
         if seed == "2":
             return subprocess.CompletedProcess(command, 1)
