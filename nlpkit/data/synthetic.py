@@ -13,6 +13,7 @@ Randomness comes only from explicitly seeded ``random.Random`` objects (no set i
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 from dataclasses import dataclass, replace
@@ -22,15 +23,17 @@ _ONSETS = ("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
 _VOWELS = ("a", "e", "i", "o", "u", "a", "e", "o", "ai", "ei", "ou")
 _CODAS = ("", "", "", "", "n", "r", "l", "s", "m", "nd", "rk", "th")
 
-_PROFESSIONS = ("chemist physicist botanist astronomer geologist physician zoologist painter "
-                "composer sculptor novelist poet photographer violinist architect engineer "
-                "inventor shipbuilder surveyor glassmaker cartographer historian linguist "
-                "philosopher economist journalist lawyer diplomat").split()
-_FIELDS = ("organic chemistry, optics, plant genetics, star catalogues, volcanic rocks, public "
-           "health, number theory, bird migration, folk music, portrait painting, stage design, "
-           "stone carving, short fiction, opera, bridge design, steam engines, river navigation, "
-           "glass lenses, coastal maps, railway signals, ancient history, phonetics, logic, trade "
-           "policy, local politics, maritime law, peace treaties, early education").split(", ")
+_PROFESSIONS = ["chemist", "physicist", "botanist", "astronomer", "geologist", "physician",
+                "zoologist", "painter", "composer", "sculptor", "novelist", "poet",
+                "photographer", "violinist", "architect", "engineer", "inventor", "shipbuilder",
+                "surveyor", "glassmaker", "cartographer", "historian", "linguist", "philosopher",
+                "economist", "journalist", "lawyer", "diplomat"]
+_FIELDS = ["organic chemistry", "optics", "plant genetics", "star catalogues", "volcanic rocks",
+           "public health", "number theory", "bird migration", "folk music", "portrait painting",
+           "stage design", "stone carving", "short fiction", "opera", "bridge design",
+           "steam engines", "river navigation", "glass lenses", "coastal maps", "railway signals",
+           "ancient history", "phonetics", "logic", "trade policy", "local politics",
+           "maritime law", "peace treaties", "early education"]
 _ORG_KINDS = ("Institute", "Laboratory", "Observatory", "Society", "Records", "Gallery", "Theatre",
               "Press", "Works", "Company", "Foundry", "Academy", "Library", "Review", "College")
 
@@ -293,7 +296,7 @@ class World:
         if sum(sizes) > len(self.people):
             raise ValueError(f"Cannot split {len(self.people)} people into groups of {sizes}.")
         bounds = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
-        return [replace(self, people=self.people[a:b]) for a, b in zip(bounds, bounds[1:])]
+        return [replace(self, people=self.people[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 @dataclass

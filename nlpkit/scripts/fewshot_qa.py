@@ -103,8 +103,8 @@ def main(argv=None, callbacks=None) -> dict:
     model = load_span_model(model_args.model_name_or_path, tokenizer, model_args.head)
     model = maybe_wrap_lora(model, lora_args, model_args.head)
     suffix = f" {QUESTION_TOKEN}." if model_args.head == "qass" else ""
-    window = dict(tokenizer=tokenizer, max_seq_length=data_args.max_seq_length,
-                  doc_stride=data_args.doc_stride, question_suffix=suffix)
+    window = {"tokenizer": tokenizer, "max_seq_length": data_args.max_seq_length,
+              "doc_stride": data_args.doc_stride, "question_suffix": suffix}
 
     with args.main_process_first(desc="QA features"):
         train_examples, alignment = align_answers(load_qa_dataset(data_args.train_file))

@@ -21,7 +21,11 @@ from nlpkit.data.rss import RSSBuilder, RSSCollator, build_rss_dataset, load_tex
 from nlpkit.models.splinter_init import ensure_question_token, load_splinter, load_tokenizer
 from nlpkit.training.arguments import NlpkitTrainingArguments
 from nlpkit.training.run import (
-    apply_step_rule, card_and_push, setup_logging, take_push_request, train_with_resume,
+    apply_step_rule,
+    card_and_push,
+    setup_logging,
+    take_push_request,
+    train_with_resume,
     write_results,
 )
 
