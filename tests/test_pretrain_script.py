@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -75,8 +76,10 @@ def test_pretrain_from_scratch(tiny_model_dir, corpus, tmp_path):
         ["--tokenizer_name_or_path", str(tiny_model_dir), "--corpus", str(corpus),
          "--hidden_size", "32", "--num_hidden_layers", "2", "--num_attention_heads", "2",
          "--intermediate_size", "64", "--max_position_embeddings", "128",
-         "--output_dir", str(out), *COMMON], callbacks=[snapshot])
+         "--validation_sequences", "1", "--output_dir", str(out), *COMMON], callbacks=[snapshot])
     config = check_pretrain_results(out, results)
+    eval_loss = results["metrics"]["eval_loss"]  # held-out RSS loss of the one validation row
+    assert math.isfinite(eval_loss) and eval_loss > 0
     assert config["hidden_size"] == 32 and config["num_hidden_layers"] == 2
     assert not torch.allclose(snapshot.weight, saved_query(out))
     assert (out / "README.md").is_file()

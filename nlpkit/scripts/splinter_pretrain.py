@@ -118,6 +118,8 @@ def main(argv=None, callbacks=None) -> dict:
                     sum(sum(1 for p in q if p) for q in rows["question_positions"]) / max(1, len(rows)))
         apply_step_rule(args, len(rows))
 
+    if not args.label_names:  # Trainer infers none for a *ForPreTraining class: no eval loss
+        args.label_names = ["start_positions", "end_positions"]
     trainer = Trainer(model=model, args=args, train_dataset=rows, eval_dataset=eval_rows,
                       data_collator=RSSCollator(pad_token_id=tokenizer.pad_token_id,
                                                 pad_to_multiple_of=8,
