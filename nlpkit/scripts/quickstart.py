@@ -1,6 +1,6 @@
 """The embedded default: RSS pretraining vs none, few-shot QA, on a synthetic world (offline).
 
-    nlpkit quickstart                       # ~5-10 minutes on 2 CPU cores
+    nlpkit quickstart                       # about 8 minutes on 2 idle CPU cores
     nlpkit quickstart --output_dir outputs/qs --pretrain_steps 400   # quicker, weaker
 
 No Hub, no downloaded weights, no external data. The steps mirror the Splinter study:
