@@ -139,6 +139,7 @@ def main() -> None:
               for _, a, b in windows]
     k = builder.max_span_length
 
+    load = [os.getloadavg()[0]]
     times = best_of_interleaved(args.repeats, {
         "reference": lambda: [reference_recurring_spans(t, w, s, k) for t, w, s in pieces],
         "spans": lambda: builder.spans_in_windows(tokens, word_start, windows),
@@ -148,6 +149,7 @@ def main() -> None:
         "builder": lambda: builder({"text": texts}),
         "tokenizer": lambda: tokenizer(texts, add_special_tokens=False),
     })
+    load.append(os.getloadavg()[0])
     ref_time, spans_time, single_time, find_time, build_time, tok_time = times.values()
     ref, ours = ref_time[2], spans_time[2]
     if ours != ref:
@@ -198,7 +200,8 @@ def main() -> None:
          f"{extra[1]:.2f}x."),
         (f"- Python {platform.python_version()}, numpy {np.__version__}, transformers "
          f"{transformers.__version__}, tokenizers {tokenizers.__version__}, "
-         f"{os.cpu_count()} CPU cores, shared with other jobs while measured."),
+         f"{os.cpu_count()} CPU cores, 1-minute load average {load[0]:.2f} before and "
+         f"{load[1]:.2f} after the timings (other jobs on the machine slow both sides)."),
     ]
     report = "\n".join(lines) + "\n"
     print(report)
