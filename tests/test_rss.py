@@ -20,11 +20,10 @@ from nlpkit.data.rss import (
     RSS_COLUMNS,
     RSSBuilder,
     RSSCollator,
-    _find_spans_batch,
     build_rss_dataset,
-    find_recurring_spans,
     load_text_corpus,
 )
+from nlpkit.data.rss_spans import find_recurring_spans, find_spans_batch
 from nlpkit.data.synthetic import make_quickstart_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +180,7 @@ def test_batched_span_finding_matches_reference():
         flat = [np.array([x for p in passages for x in p[i]]) for i in range(3)]
         offsets = np.cumsum([0] + [len(p[0]) for p in passages])
         k = rng.randint(1, 10)
-        got = _find_spans_batch(flat[0].astype(np.int64), flat[1].astype(bool),
+        got = find_spans_batch(flat[0].astype(np.int64), flat[1].astype(bool),
                                 flat[2].astype(bool), offsets, k)
         assert got == [reference_recurring_spans(*p, k) for p in passages], seed
 
